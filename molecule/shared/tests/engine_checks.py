@@ -1,0 +1,137 @@
+"""Checks shared by the molecule scenarios' testinfra tests.
+
+They read systemd and RabbitMQ on the test hosts through testinfra's host
+objects, and run murano-engine-submit and ansible-playbook on the
+controller, as an operator would.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+TEMPLATE = "murano-engine@"
+VHOST = "/murano"
+
+
+def instance_units(host):
+    """Return the loaded murano-engine@ units as {unit: active state}."""
+    output = host.check_output(
+        "systemctl list-units --all --plain --no-legend --type=service "
+        "'murano-engine@*.service'"
+    )
+    units = {}
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) >= 3:
+            units[fields[0]] = fields[2]
+    return units
+
+
+def enabled_units(host):
+    """Return the instance units linked into murano-engine.target.wants."""
+    wants = "/etc/systemd/system/murano-engine.target.wants"
+    if not host.file(wants).is_directory:
+        return []
+    return sorted(host.check_output(f"ls {wants}").split())
+
+
+def show(host, unit, prop):
+    """Return one property of a unit, as `systemctl show` prints it."""
+    return host.check_output(f"systemctl show --value --property={prop} {unit}")
+
+
+def main_pid(host, unit):
+    return int(show(host, unit, "MainPID"))
+
+
+def wait_active(host, units, timeout=180):
+    """Wait until every unit is active (READY for Type=notify); return states."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = {u: host.run(f"systemctl is-active {u}").stdout.strip() for u in units}
+        if all(state == "active" for state in states.values()):
+            return states
+        if time.monotonic() > deadline:
+            return states
+        time.sleep(1)
+
+
+def rabbitmqctl_json(host, *arguments):
+    command = " ".join(["rabbitmqctl", "--quiet", *arguments, "--formatter", "json"])
+    return json.loads(host.check_output(command))
+
+
+def queue_info(broker, name, vhost=VHOST):
+    """Return {'messages': n, 'consumers': n} for one queue, or None."""
+    queues = rabbitmqctl_json(broker, "list_queues", "-p", vhost, "name", "messages", "consumers")
+    for queue in queues:
+        if queue["name"] == name:
+            return queue
+    return None
+
+
+def ephemeral_dir():
+    return Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+
+
+def transport_url(port, vhost=VHOST):
+    """Build the engines' transport URL from the scenario's stored password."""
+    password = (ephemeral_dir() / "rabbitmq_murano_password").read_text().strip()
+    return f"rabbit://murano:{password}@127.0.0.1:{port}/{vhost}"
+
+
+def submit(port, *arguments, timeout=600):
+    """Run murano-engine-submit on the controller; return (exit code, figures)."""
+    program = shutil.which("murano-engine-submit")
+    assert program, "murano-engine-submit is not on PATH: pip install -e engine"
+    with tempfile.TemporaryDirectory() as scratch:
+        figures_path = Path(scratch) / "figures.json"
+        environment = dict(os.environ, MURANO_TRANSPORT_URL=transport_url(port))
+        completed = subprocess.run(
+            [program, *arguments, "--json", str(figures_path)],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        print(completed.stdout)
+        print(completed.stderr[-4000:])
+        figures = json.loads(figures_path.read_text()) if figures_path.exists() else None
+    return completed.returncode, figures
+
+
+def run_playbook(playbook, *extra_arguments, timeout=900):
+    """Run ansible-playbook on the scenario's inventory; return the result."""
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    project = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+    environment = dict(os.environ, ANSIBLE_ROLES_PATH=str(project / "roles"))
+    completed = subprocess.run(
+        ["ansible-playbook", "-i", inventory, str(project / playbook), *extra_arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=project,
+    )
+    return completed
+
+
+def host_snapshot(host):
+    """Return what a failed play must leave unchanged on an engine host."""
+    files = [
+        "/etc/murano/murano.conf",
+        "/etc/murano/murano-engine-instance.conf",
+        "/etc/systemd/system/murano-engine@.service",
+        "/etc/systemd/system/murano-engine.slice",
+        "/etc/systemd/system/murano-engine.target",
+    ]
+    checksums = {path: host.file(path).sha256sum if host.file(path).exists else None for path in files}
+    units = instance_units(host)
+    pids = {unit: main_pid(host, unit) for unit in units}
+    return {"checksums": checksums, "units": units, "pids": pids, "enabled": enabled_units(host)}
