@@ -37,7 +37,10 @@ def test_instance_is_one_process(host, unit):
 
 def show_cgroup_pids(host, unit):
     path = checks.show(host, unit, "ControlGroup")
-    return [int(p) for p in host.check_output(f"cat /sys/fs/cgroup{path}/cgroup.procs").split()]
+    return [
+        int(p)
+        for p in host.check_output(f"cat /sys/fs/cgroup{path}/cgroup.procs").split()
+    ]
 
 
 @pytest.mark.parametrize("unit", UNITS)
@@ -76,7 +79,15 @@ def test_tasks_queue_has_three_consumers(host):
 
 def test_sixty_deployments_all_answered(host):
     exit_code, figures = checks.submit(
-        PORT, "--count", "60", "--workload", "wait", "--seconds", "1", "--timeout", "300"
+        PORT,
+        "--count",
+        "60",
+        "--workload",
+        "wait",
+        "--seconds",
+        "1",
+        "--timeout",
+        "300",
     )
     assert figures is not None, "murano-engine-submit wrote no figures"
     summary = figures["summary"]

@@ -67,7 +67,9 @@ def rabbitmqctl_json(host, *arguments):
 
 def queue_info(broker, name, vhost=VHOST):
     """Return {'messages': n, 'consumers': n} for one queue, or None."""
-    queues = rabbitmqctl_json(broker, "list_queues", "-p", vhost, "name", "messages", "consumers")
+    queues = rabbitmqctl_json(
+        broker, "list_queues", "-p", vhost, "name", "messages", "consumers"
+    )
     for queue in queues:
         if queue["name"] == name:
             return queue
@@ -101,7 +103,9 @@ def submit(port, *arguments, timeout=600):
         )
         print(completed.stdout)
         print(completed.stderr[-4000:])
-        figures = json.loads(figures_path.read_text()) if figures_path.exists() else None
+        figures = (
+            json.loads(figures_path.read_text()) if figures_path.exists() else None
+        )
     return completed.returncode, figures
 
 
@@ -111,7 +115,13 @@ def run_playbook(playbook, *extra_arguments, timeout=900):
     project = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
     environment = dict(os.environ, ANSIBLE_ROLES_PATH=str(project / "roles"))
     completed = subprocess.run(
-        ["ansible-playbook", "-i", inventory, str(project / playbook), *extra_arguments],
+        [
+            "ansible-playbook",
+            "-i",
+            inventory,
+            str(project / playbook),
+            *extra_arguments,
+        ],
         env=environment,
         capture_output=True,
         text=True,
@@ -131,7 +141,58 @@ def host_snapshot(host):
         "/etc/systemd/system/murano-engine.slice",
         "/etc/systemd/system/murano-engine.target",
     ]
-    checksums = {path: host.file(path).sha256sum if host.file(path).exists else None for path in files}
+    checksums = {
+        path: host.file(path).sha256sum if host.file(path).exists else None
+        for path in files
+    }
     units = instance_units(host)
     pids = {unit: main_pid(host, unit) for unit in units}
-    return {"checksums": checksums, "units": units, "pids": pids, "enabled": enabled_units(host)}
+    return {
+        "checksums": checksums,
+        "units": units,
+        "pids": pids,
+        "enabled": enabled_units(host),
+    }
+
+
+def units_for(count):
+    return [f"{TEMPLATE}{i}.service" for i in range(1, count + 1)]
+
+
+def pids(host, units):
+    return {unit: main_pid(host, unit) for unit in units}
+
+
+def converge(*extra_arguments):
+    """Run site.yml with extra arguments and fail the test on an error."""
+    result = run_playbook("site.yml", *extra_arguments)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    return result
+
+
+def unit_job_times(host, units, since):
+    """Return {unit: [(event, microseconds)]} from systemd's journal.
+
+    Events are "stopping" (systemd began to stop the unit) and "started"
+    (the start job finished, which for Type=notify means READY=1).
+    """
+    output = host.check_output(
+        f"journalctl -o json --no-pager _PID=1 --since=@{since:.0f}"
+    )
+    events = {unit: [] for unit in units}
+    for line in output.splitlines():
+        entry = json.loads(line)
+        unit = entry.get("UNIT")
+        if unit not in events:
+            continue
+        stamp = int(entry["__REALTIME_TIMESTAMP"])
+        message = entry.get("MESSAGE", "")
+        if message.startswith("Stopping "):
+            events[unit].append(("stopping", stamp))
+        elif entry.get("JOB_TYPE") == "start" and entry.get("JOB_RESULT") == "done":
+            events[unit].append(("started", stamp))
+    return events
+
+
+def host_now(host):
+    return float(host.check_output("date +%s.%N"))

@@ -1,0 +1,48 @@
+import pytest
+
+from murano_engine_tools.transport_url import (
+    TRANSPORT_URL_VARIABLE,
+    ConfigurationError,
+    mask_url,
+    transport_url_from_environment,
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        (
+            "rabbit://murano:s3cret@127.0.0.1:5672//murano",
+            "rabbit://murano:***@127.0.0.1:5672//murano",
+        ),
+        (
+            "rabbit://a:p1@h1:5672,b:p2@h2:5672/vhost",
+            "rabbit://a:***@h1:5672,b:***@h2:5672/vhost",
+        ),
+        ("rabbit://murano:@127.0.0.1//", "rabbit://murano:***@127.0.0.1//"),
+        ("rabbit://127.0.0.1:5672//", "rabbit://127.0.0.1:5672//"),
+        ("rabbit://guest@127.0.0.1//", "rabbit://guest@127.0.0.1//"),
+        ("kombu+memory:////", "kombu+memory:////"),
+    ],
+)
+def test_mask_url(url, masked):
+    assert mask_url(url) == masked
+
+
+def test_mask_url_hides_password_with_colon():
+    masked = mask_url("rabbit://u:pa:ss@h//")
+
+    assert "pa" not in masked
+    assert "ss" not in masked
+
+
+def test_url_read_from_environment():
+    environ = {TRANSPORT_URL_VARIABLE: " rabbit://u:p@h// "}
+
+    assert transport_url_from_environment(environ) == "rabbit://u:p@h//"
+
+
+@pytest.mark.parametrize("environ", [{}, {TRANSPORT_URL_VARIABLE: "  "}])
+def test_missing_url_names_variable(environ):
+    with pytest.raises(ConfigurationError, match=TRANSPORT_URL_VARIABLE):
+        transport_url_from_environment(environ)
