@@ -56,8 +56,6 @@ def test_deployments_reach_every_host(host):
 def test_extra_vars_override_both(host):
     checks.converge("-e", "engine_workers=1", "--limit", "murano_broker:mmulti-engine2")
     engine = engine_host("mmulti-engine2")
-    assert sorted(checks.instance_units(engine)) == checks.units_for(1)
+    assert checks.active_units(engine) == checks.units_for(1)
     # Hosts outside --limit keep their counts.
-    assert sorted(
-        checks.instance_units(engine_host("mmulti-engine1"))
-    ) == checks.units_for(2)
+    assert checks.active_units(engine_host("mmulti-engine1")) == checks.units_for(2)

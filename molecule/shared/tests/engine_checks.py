@@ -5,6 +5,7 @@ objects, and run murano-engine-submit and ansible-playbook on the
 controller, as an operator would.
 """
 
+import base64
 import json
 import os
 import shutil
@@ -196,3 +197,38 @@ def unit_job_times(host, units, since):
 
 def host_now(host):
     return float(host.check_output("date +%s.%N"))
+
+
+def inventory_file():
+    return os.environ["MOLECULE_INVENTORY_FILE"]
+
+
+def scenario_password():
+    """Return the broker password from the scenario's credentials file."""
+    return (ephemeral_dir() / "rabbitmq_murano_password").read_text().strip()
+
+
+def files_containing_password(host, paths, find_filter=""):
+    """Return the sorted files under ``paths`` that contain the broker password.
+
+    ``find_filter`` narrows the files, such as "-perm -0004" for world-readable
+    ones. The password reaches the host base64-encoded in a pattern file, so
+    no command line on the host carries it.
+    """
+    encoded = base64.b64encode(scenario_password().encode()).decode()
+    pattern = "/root/.murano-password-pattern"
+    result = host.run(
+        f"printf %s {encoded} | base64 -d > {pattern}; "
+        f"find {paths} -xdev -type f {find_filter} -print0 "
+        f"| xargs -0 -r grep -lsF -f {pattern}; rm -f {pattern}"
+    )
+    return sorted(result.stdout.split())
+
+
+def active_units(host):
+    """Return the sorted instance units that are active.
+
+    systemd may keep a stopped instance loaded (inactive) while the target it
+    was part of stays loaded, so counts are taken over active units.
+    """
+    return sorted(unit for unit, state in instance_units(host).items() if state == "active")
