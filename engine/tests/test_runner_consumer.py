@@ -107,7 +107,37 @@ def queue_length(spec):
         return queue.queue_declare(passive=True).message_count
 
 
-def run_consumer(spec, handler, ticks=30, options=None, spawn=None, factory=None):
+def make_dead_letter_spec():
+    suffix = next(_names)
+    return config.QueueSpec(
+        exchange=f"murano-dead-letter-{suffix}",
+        queue=f"tasks.dead-letter-{suffix}",
+        routing_key="",
+        durable=True,
+        auto_delete=False,
+        queue_arguments={},
+        consumer_arguments=None,
+        exchange_type="fanout",
+    )
+
+
+def get_dead_lettered(dead_letter_spec):
+    """Return the message waiting in the dead-letter queue, or None."""
+    with kombu.Connection("memory://") as connection:
+        queue = consumer.broker.make_queue(dead_letter_spec)(connection.channel())
+        message = queue.get(no_ack=True)
+        return message
+
+
+def run_consumer(
+    spec,
+    handler,
+    ticks=30,
+    options=None,
+    spawn=None,
+    factory=None,
+    dead_letter_spec=None,
+):
     notifier = FakeNotifier()
     task_consumer = consumer.TaskConsumer(
         options or make_options(),
@@ -118,6 +148,7 @@ def run_consumer(spec, handler, ticks=30, options=None, spawn=None, factory=None
         StopAfter(ticks),
         spawn=spawn or consumer._synchronous_spawn,
         sleep=time.sleep,
+        dead_letter_spec=dead_letter_spec,
     )
     code = task_consumer.run()
     return task_consumer, notifier, code
@@ -219,6 +250,63 @@ def test_delivery_count_over_limit_rejected():
     assert task_consumer.counters.rejected == 1
 
 
+def test_malformed_message_dead_lettered_with_reason():
+    spec = make_spec()
+    dead_letter_spec = make_dead_letter_spec()
+    body = json.dumps(
+        {"oslo.version": "2.0", "oslo.message": json.dumps({"method": 1})}
+    )
+    publish(spec, body)
+
+    task_consumer, notifier, _ = run_consumer(
+        spec, lambda request: None, dead_letter_spec=dead_letter_spec
+    )
+
+    assert task_consumer.counters.rejected == 1
+    assert task_consumer.counters.dead_lettered == 1
+    assert queue_length(spec) == 0
+    message = get_dead_lettered(dead_letter_spec)
+    assert message is not None, "nothing in the dead-letter queue"
+    assert message.body == body.encode()
+    assert "no method name" in message.headers[consumer.REASON_HEADER]
+    assert "1 dead-lettered" in notifier.events[-1][1]
+
+
+def test_over_limit_dead_lettered_with_count():
+    spec = make_spec()
+    dead_letter_spec = make_dead_letter_spec()
+    publish(spec, task_body("env-loop"), headers={"x-delivery-count": 3})
+
+    task_consumer, _, _ = run_consumer(
+        spec, lambda request: None, dead_letter_spec=dead_letter_spec
+    )
+
+    message = get_dead_lettered(dead_letter_spec)
+    assert message is not None, "nothing in the dead-letter queue"
+    assert message.headers[consumer.ENVIRONMENT_HEADER] == "env-loop"
+    assert message.headers[consumer.DELIVERY_COUNT_HEADER] == 3
+    assert "max_redeliveries=2" in message.headers[consumer.REASON_HEADER]
+    assert "x-delivery-count" not in message.headers
+
+
+def test_failed_task_dead_lettered_with_reason():
+    spec = make_spec()
+    dead_letter_spec = make_dead_letter_spec()
+    publish(spec, task_body("env-bad"))
+
+    task_consumer, _, _ = run_consumer(
+        spec,
+        lambda request: consumer.Result(consumer.Outcome.DEAD_LETTER, "Murano raised"),
+        dead_letter_spec=dead_letter_spec,
+    )
+
+    assert task_consumer.counters.failed == 1
+    message = get_dead_lettered(dead_letter_spec)
+    assert message is not None, "nothing in the dead-letter queue"
+    assert message.headers[consumer.REASON_HEADER] == "Murano raised"
+    assert message.headers[consumer.ENVIRONMENT_HEADER] == "env-bad"
+
+
 def test_delivery_count_within_limit_runs():
     spec = make_spec()
     publish(spec, task_body(), headers={"x-delivery-count": 2})
@@ -259,6 +347,8 @@ def test_unreachable_broker_backs_off_until_stopped():
     assert not any(kind == "READY" for kind, _ in notifier.events)
     statuses = [text for kind, text in notifier.events if kind == "STATUS"]
     assert any("broker unreachable" in text for text in statuses)
+    # The loop's periodic status keeps saying so until it stops.
+    assert "broker unreachable" in statuses[-2]
 
 
 def test_settle_on_closed_channel_counts_duplicate():

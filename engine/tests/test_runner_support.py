@@ -56,6 +56,40 @@ def test_queue_spec_quorum(conf):
     assert spec.queue_arguments == {"x-queue-type": "quorum", "x-delivery-limit": 5}
 
 
+def test_dead_letter_spec_defaults(conf):
+    conf.set_override("rabbit_quorum_queue", True, "oslo_messaging_rabbit")
+    tasks_spec = config.tasks_queue_spec(conf.oslo_messaging_rabbit)
+
+    spec = config.dead_letter_spec(conf.engine_runner, tasks_spec)
+
+    assert spec.exchange == "murano-dead-letter"
+    assert spec.exchange_type == "fanout"
+    assert spec.queue == "tasks.dead-letter"
+    assert spec.durable is True
+    assert spec.queue_arguments == {"x-queue-type": "quorum"}
+
+
+def test_dead_letter_spec_classic_queue(conf):
+    tasks_spec = config.tasks_queue_spec(conf.oslo_messaging_rabbit)
+
+    spec = config.dead_letter_spec(conf.engine_runner, tasks_spec)
+
+    assert spec.queue_arguments == {}
+
+
+def test_dead_letter_spec_disabled(conf):
+    conf.set_override("dead_letter_exchange", "", "engine_runner")
+    tasks_spec = config.tasks_queue_spec(conf.oslo_messaging_rabbit)
+
+    assert config.dead_letter_spec(conf.engine_runner, tasks_spec) is None
+
+
+def test_max_redeliveries_below_role_delivery_limit(conf):
+    # The rabbitmq role's policy sets delivery-limit 5: the runner must see
+    # the last delivery to record a reason.
+    assert conf.engine_runner.max_redeliveries == 4
+
+
 def test_queue_spec_matches_oslo_messaging(conf):
     from oslo_messaging._drivers import impl_rabbit
 

@@ -71,6 +71,7 @@ def main(argv=None):
         recorder,
         spawn=pool.spawn,
         sleep=eventlet.sleep,
+        dead_letter_spec=config.dead_letter_spec(options, queue_spec),
     )
 
     log.info(

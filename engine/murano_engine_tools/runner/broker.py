@@ -65,7 +65,13 @@ def connection_from_conf(conf):
         login_method=rabbit_conf.rabbit_login_method,
         heartbeat=rabbit_conf.heartbeat_timeout_threshold,
         failover_strategy=rabbit_conf.kombu_failover_strategy,
-        transport_options={"client_properties": {"product": "murano-engine-runner"}},
+        # Publisher confirms make each publish (a reply, a dead-lettered task)
+        # wait until the broker has it, so the runner acknowledges a task it
+        # dead-letters only after the copy is safe.
+        transport_options={
+            "client_properties": {"product": "murano-engine-runner"},
+            "confirm_publish": True,
+        },
     )
 
 
@@ -78,7 +84,7 @@ def make_queue(spec):
     """Return the kombu Queue, bound to its exchange, for a QueueSpec."""
     exchange = kombu.Exchange(
         spec.exchange,
-        type="topic",
+        type=spec.exchange_type,
         durable=spec.durable,
         auto_delete=spec.auto_delete,
     )
@@ -91,3 +97,18 @@ def make_queue(spec):
         queue_arguments=spec.queue_arguments or None,
         consumer_arguments=spec.consumer_arguments,
     )
+
+
+def declare_dead_letter(channel, spec):
+    """Declare the dead-letter exchange and, if spec names one, its queue.
+
+    Declarations are idempotent while the arguments match. A different
+    existing declaration fails with PRECONDITION_FAILED, a channel error.
+    """
+    if not spec.queue:
+        exchange = kombu.Exchange(
+            spec.exchange, type=spec.exchange_type, durable=spec.durable
+        )
+        exchange(channel).declare()
+        return
+    make_queue(spec)(channel).declare()

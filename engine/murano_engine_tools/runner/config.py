@@ -45,13 +45,34 @@ runner_opts = [
     ),
     cfg.IntOpt(
         "max_redeliveries",
-        default=3,
+        default=4,
         min=0,
         help="Number of redeliveries a task may have, read from the "
         "x-delivery-count header that RabbitMQ quorum queues set. A task "
         "delivered more often, for example because it made the engine exit "
-        "each time, is rejected without requeue. 0 disables the check. "
-        "Classic queues do not set the header, so the check does not apply.",
+        "each time, is dead-lettered by the runner with the reason. Keep it "
+        "below the queue's delivery-limit (5 in the rabbitmq role), so the "
+        "runner sees the last delivery and records why; at the limit the "
+        "broker dead-letters the task itself, without a reason. 0 disables "
+        "the check. Classic queues do not set the header, so the check does "
+        "not apply.",
+    ),
+    cfg.StrOpt(
+        "dead_letter_exchange",
+        default="murano-dead-letter",
+        help="Fanout exchange for tasks that cannot run, declared at every "
+        "connect. It must match the dead-letter-exchange of the broker's "
+        "policy on the tasks queue. The runner publishes the tasks it rejects "
+        "there with the reason in the x-murano-reject-reason header, and the "
+        "broker dead-letters tasks over the delivery limit there. Empty: the "
+        "runner declares nothing and rejects without requeue.",
+    ),
+    cfg.StrOpt(
+        "dead_letter_queue",
+        default="tasks.dead-letter",
+        help="Durable queue bound to dead_letter_exchange, declared at every "
+        "connect, where dead-lettered tasks wait for an operator. It has the "
+        "task queue's type (quorum or classic). Empty: no queue is declared.",
     ),
     cfg.FloatOpt(
         "drain_timeout",
@@ -114,6 +135,7 @@ class QueueSpec:
     auto_delete: bool
     queue_arguments: dict
     consumer_arguments: dict | None
+    exchange_type: str = "topic"
 
 
 def _rabbit_option(rabbit_conf, *names, default=0):
@@ -181,6 +203,31 @@ def tasks_queue_spec(rabbit_conf):
         auto_delete=bool(rabbit_conf.amqp_auto_delete),
         queue_arguments=queue_arguments,
         consumer_arguments=consumer_arguments,
+    )
+
+
+def dead_letter_spec(options, tasks_spec):
+    """Build the dead-letter exchange and queue from [engine_runner].
+
+    Returns None when dead_letter_exchange is empty. The queue field is empty
+    when dead_letter_queue is. The exchange is a fanout, so it takes messages
+    whatever their routing key: the broker dead-letters with the task's own
+    key ("tasks"), because the role's policy sets no dead-letter-routing-key.
+    """
+    if not options.dead_letter_exchange:
+        return None
+    queue_arguments = {}
+    if tasks_spec.queue_arguments.get("x-queue-type") == "quorum":
+        queue_arguments["x-queue-type"] = "quorum"
+    return QueueSpec(
+        exchange=options.dead_letter_exchange,
+        queue=options.dead_letter_queue or "",
+        routing_key="",
+        durable=True,
+        auto_delete=False,
+        queue_arguments=queue_arguments,
+        consumer_arguments=None,
+        exchange_type="fanout",
     )
 
 

@@ -4,9 +4,11 @@ Acknowledgement points. A task is acknowledged only after its handler has
 returned, which for handle_task means Murano ran it and process_result
 returned. So a process that dies holding a task leaves it unacknowledged, and
 the broker redelivers it when the connection closes (AMQP 0-9-1 semantics,
-done by the broker). Malformed messages are rejected without requeue at once.
-A RabbitMQ dead-letter exchange, if a policy or queue argument configures
-one, then receives them, and otherwise the broker drops them.
+done by the broker). Malformed messages are dead-lettered at once: with a
+dead-letter exchange configured ([engine_runner] dead_letter_exchange), the
+runner publishes a copy there with the reason in a header and then
+acknowledges the original. Without one it rejects the message without
+requeue, and the broker dead-letters it by policy or drops it.
 
 All AMQP I/O happens in the thread that calls run(). Handlers run in green
 threads and put their results on a deque, which the loop settles between
@@ -28,9 +30,19 @@ from murano_engine_tools.runner import backoff, broker, envelope, signals
 LOG = logging.getLogger(__name__)
 
 
+# Headers of a task that the runner dead-letters itself. RabbitMQ adds its
+# own x-death header only to messages that the broker dead-letters.
+REASON_HEADER = "x-murano-reject-reason"
+ENVIRONMENT_HEADER = "x-murano-environment-id"
+DELIVERY_COUNT_HEADER = "x-murano-delivery-count"
+# Maximum length of the reason in the header; the log has the full text.
+MAX_REASON_CHARS = 2000
+
+
 class Outcome(enum.Enum):
     ACK = "ack"
-    # basic.reject requeue=False: the broker dead-letters or drops it.
+    # Published to the dead-letter exchange and acknowledged, or without a
+    # dead-letter exchange basic.reject requeue=False.
     DEAD_LETTER = "dead-letter"
     # basic.reject requeue=True: the broker delivers it again.
     REQUEUE = "requeue"
@@ -75,6 +87,7 @@ class Counters:
     requeued: int = 0
     reconnects: int = 0
     possible_duplicates: int = 0
+    dead_lettered: int = 0
 
 
 def delivery_count(message):
@@ -108,16 +121,21 @@ class TaskConsumer:
         spawn=_synchronous_spawn,
         sleep=time.sleep,
         clock=time.monotonic,
+        dead_letter_spec=None,
     ):
         """Set up a consumer; nothing connects before run().
 
         options is the [engine_runner] group. handler is called with an
         RpcRequest and returns a Result. spawn(function, *args) starts a
         green thread and returns it; sleep must yield to other green threads.
+        dead_letter_spec (config.dead_letter_spec) is declared at every
+        connect and receives the tasks the runner rejects; None rejects them
+        without requeue instead.
         """
         self._options = options
         self._connection_factory = connection_factory
         self._queue_spec = queue_spec
+        self._dead_letter_spec = dead_letter_spec
         self._handler = handler
         self._notifier = notifier
         self._signals = signal_recorder
@@ -132,6 +150,7 @@ class TaskConsumer:
         self._ready_sent = False
         self._stopping = False
         self._connect_failures = 0
+        self._reconnect_status = ""
         self._in_hand = {}
         self._finished = collections.deque()
         self.counters = Counters()
@@ -143,7 +162,9 @@ class TaskConsumer:
         return (
             f"{counters.done} done, {counters.failed} failed, "
             f"{len(self._in_hand)} in hand, {counters.rejected} rejected, "
-            f"{counters.requeued} requeued, {counters.reconnects} reconnects"
+            f"{counters.dead_lettered} dead-lettered, "
+            f"{counters.requeued} requeued, {counters.reconnects} reconnects, "
+            f"{counters.possible_duplicates} possible duplicates"
         )
 
     def _update_status(self, prefix):
@@ -224,6 +245,10 @@ class TaskConsumer:
         self._connection.connect()
         self._channel = self._connection.channel()
 
+        # The dead-letter exchange goes first, so it exists before the
+        # broker can dead-letter anything from the task queue.
+        if self._dead_letter_spec is not None:
+            broker.declare_dead_letter(self._channel, self._dead_letter_spec)
         queue = broker.make_queue(self._queue_spec)(self._channel)
         queue.declare()
         self._consumer = kombu.Consumer(
@@ -268,10 +293,12 @@ class TaskConsumer:
             error,
             delay,
         )
-        self._update_status(
+        # _tick() repeats this prefix while the loop waits.
+        self._reconnect_status = (
             f"broker unreachable, attempt {self._connect_failures}, "
             f"retrying in {delay:.0f} s"
         )
+        self._update_status(self._reconnect_status)
         deadline = self._clock() + delay
         while self._clock() < deadline:
             self._tick()
@@ -302,6 +329,8 @@ class TaskConsumer:
             prefix = "stopping"
         elif self._channel is not None:
             prefix = f"consuming {self._queue_spec.queue}"
+        elif self._connect_failures:
+            prefix = self._reconnect_status
         else:
             prefix = "disconnected"
         self._update_status(prefix)
@@ -344,13 +373,16 @@ class TaskConsumer:
             self._reject(message, malformed.reason, malformed.environment_id)
             return
 
+        # NOTE: the count cannot tell a task that stops engines from one that
+        # was in hand when engines stopped for another reason, so frequent
+        # outside kills (one every 2 s in bench/soak.py) dead-letter sound tasks.
         count = delivery_count(message)
         limit = options.max_redeliveries
         if limit and count is not None and count > limit:
             self._reject(
                 message,
                 f"redelivered {count} times, over max_redeliveries={limit}; "
-                "it probably makes the engine exit",
+                "it probably stops the engine each time",
                 request.environment_id,
             )
             return
@@ -385,14 +417,48 @@ class TaskConsumer:
 
     def _reject(self, message, reason, environment_id):
         LOG.error(
-            "Rejecting message with delivery tag %s for environment %s "
-            "without requeue: %s",
+            "Rejecting message with delivery tag %s for environment %s: %s",
             message.delivery_tag,
             environment_id or "-",
             reason,
         )
-        message.reject(requeue=False)
+        self._dead_letter(message, reason, environment_id)
         self.counters.rejected += 1
+
+    def _dead_letter(self, message, reason, environment_id):
+        """Move a message to the dead-letter exchange with the reason.
+
+        The copy is published with publisher confirms (broker.py) before the
+        original is acknowledged. A connection lost between the two leaves
+        the original unacknowledged, so the broker redelivers it and the
+        dead-letter queue may then get it twice, but nothing is lost.
+        """
+        spec = self._dead_letter_spec
+        if spec is None:
+            message.reject(requeue=False)
+            return
+        headers = dict(getattr(message, "headers", None) or {})
+        count = headers.pop("x-delivery-count", None)
+        if count is not None:
+            headers[DELIVERY_COUNT_HEADER] = count
+        headers[REASON_HEADER] = reason[:MAX_REASON_CHARS]
+        headers[ENVIRONMENT_HEADER] = environment_id or ""
+        kombu.Producer(self._channel).publish(
+            message.body,
+            exchange=spec.exchange,
+            routing_key=self._queue_spec.routing_key,
+            headers=headers,
+            content_type=message.content_type or "application/octet-stream",
+            content_encoding=message.content_encoding or "binary",
+            delivery_mode=2,
+        )
+        message.ack()
+        self.counters.dead_lettered += 1
+        LOG.info(
+            "Dead-lettered the message for environment %s to exchange %s",
+            environment_id or "-",
+            spec.exchange,
+        )
 
     def _run_handler(self, delivery):
         try:
@@ -456,10 +522,12 @@ class TaskConsumer:
                     result.reason,
                 )
             else:
-                message.reject(requeue=False)
+                self._dead_letter(
+                    message, result.reason, delivery.request.environment_id
+                )
                 self.counters.failed += 1
                 LOG.error(
-                    "Rejected %s for environment %s without requeue after %.1f s: %s",
+                    "Rejected %s for environment %s after %.1f s: %s",
                     delivery.request.method,
                     delivery.environment,
                     elapsed,
