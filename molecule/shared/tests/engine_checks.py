@@ -231,4 +231,6 @@ def active_units(host):
     systemd may keep a stopped instance loaded (inactive) while the target it
     was part of stays loaded, so counts are taken over active units.
     """
-    return sorted(unit for unit, state in instance_units(host).items() if state == "active")
+    return sorted(
+        unit for unit, state in instance_units(host).items() if state == "active"
+    )
