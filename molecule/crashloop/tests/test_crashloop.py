@@ -34,8 +34,9 @@ def test_exiting_engine_is_retried_for_a_minute(host):
         assert state in ("activating", "inactive", "deactivating"), f"{unit} is {state}"
         assert state != "failed"
         restarts = int(checks.show(host, unit, "NRestarts"))
-        # RestartSec is 1 s, so a minute brings many more attempts.
-        assert restarts >= restarts_before[unit] + 10, (
+        # RestartSec is 1 s and a failing start takes a few seconds, so a
+        # minute brings several more attempts, even on a loaded machine.
+        assert restarts >= restarts_before[unit] + 5, (
             f"{unit} restarted {restarts} times"
         )
 
