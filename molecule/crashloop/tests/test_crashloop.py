@@ -62,5 +62,4 @@ def test_repeated_kill_of_every_instance(host):
         assert set(states.values()) == {"active"}
         new = checks.pids(host, UNITS)
         assert all(new[u] != old[u] for u in UNITS)
-    queue = checks.queue_info(host, "tasks")
-    assert queue["consumers"] == 2
+    assert checks.wait_consumers(host, 2) == 2

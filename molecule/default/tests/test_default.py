@@ -75,9 +75,8 @@ def test_packaged_unit_masked(host):
 
 
 def test_tasks_queue_has_three_consumers(host):
-    queue = checks.queue_info(host, "tasks")
-    assert queue is not None, "queue tasks does not exist"
-    assert queue["consumers"] == COUNT
+    assert checks.queue_info(host, "tasks") is not None, "queue tasks does not exist"
+    assert checks.wait_consumers(host, COUNT) == COUNT
 
 
 def test_sixty_deployments_all_answered(host):

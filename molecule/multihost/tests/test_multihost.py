@@ -33,8 +33,8 @@ def test_broker_host_runs_no_engine(host):
 
 
 def test_all_engines_consume_one_queue(host):
-    queue = checks.queue_info(host, "tasks")
-    assert queue["consumers"] == sum(EXPECTED.values())
+    expected = sum(EXPECTED.values())
+    assert checks.wait_consumers(host, expected) == expected
 
 
 def test_deployments_reach_every_host(host):

@@ -61,8 +61,7 @@ def test_scale_down_from_any_state(host):
             assert checks.show(host, unit, "MainPID") == "0", unit
     assert checks.enabled_units(host) == sorted(checks.units_for(3))
     assert checks.pids(host, checks.units_for(3)) == keep
-    queue = checks.queue_info(host, "tasks")
-    assert queue["consumers"] == 3
+    assert checks.wait_consumers(host, 3) == 3
 
 
 def test_scale_down_under_load_loses_nothing(host):

@@ -234,3 +234,18 @@ def active_units(host):
     return sorted(
         unit for unit, state in instance_units(host).items() if state == "active"
     )
+
+
+def wait_consumers(broker, count, name="tasks", timeout=60):
+    """Wait until queue ``name`` has ``count`` consumers; return the last count.
+
+    RabbitMQ updates a quorum queue's consumer count a moment after an
+    instance has subscribed, and after a killed consumer's channel closes.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        queue = queue_info(broker, name)
+        consumers = queue["consumers"] if queue else 0
+        if consumers == count or time.monotonic() > deadline:
+            return consumers
+        time.sleep(1)
