@@ -95,6 +95,7 @@ def main(argv=None):
         "profile": profile.__dict__,
     }
     host = Host(inventory, host_name)
+    partial_path = None
     try:
         url = transport_url(host)
         if "sessions" not in args.skip:
@@ -109,7 +110,7 @@ def main(argv=None):
         if "converge" not in args.skip:
             # Save the figures so far, because a failed converge must not
             # lose them.
-            report.save(result, args.results_dir, partial=True)
+            partial_path = report.save(result, args.results_dir, partial=True)
             try:
                 result["converge"] = benchmarks.converge_cost(
                     PROJECT, inventory, profile, LOG.info
@@ -124,6 +125,8 @@ def main(argv=None):
     result["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     result["targets"] = report.check_targets(result)
     path = report.save(result, args.results_dir)
+    if partial_path is not None:
+        partial_path.unlink()
 
     from bench import plot
 

@@ -280,12 +280,19 @@ def run_site(project, inventory, *extra, timeout=1800):
     )
     seconds = time.monotonic() - started
     changed = {m[0]: int(m[2]) for m in RECAP.findall(completed.stdout)}
+    changed_tasks = []
+    task = ""
+    for line in completed.stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line[len("TASK [") :].split("]")[0]
+        elif line.startswith("changed:"):
+            changed_tasks.append(task)
     if completed.returncode != 0:
         raise RuntimeError(
             f"site.yml {' '.join(extra)} failed with exit code "
             f"{completed.returncode}:\n{completed.stdout[-3000:]}"
         )
-    return {"seconds": seconds, "changed": changed}
+    return {"seconds": seconds, "changed": changed, "changed_tasks": changed_tasks}
 
 
 def converge_cost(project, inventory, profile, log):

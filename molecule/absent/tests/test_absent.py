@@ -28,8 +28,9 @@ def test_absent_removes_everything(host):
         assert checks.show(host, unit, "LoadState") == "not-found", unit
     for path in UNIT_FILES + OTHER_PATHS:
         assert not host.file(path).exists, f"{path} is still there"
-    assert checks.show(host, "murano-engine.slice", "LoadState") == "not-found"
-    assert checks.show(host, "murano-engine.target", "LoadState") == "not-found"
+    for unit in ("murano-engine.slice", "murano-engine.target"):
+        assert checks.show(host, unit, "ActiveState") == "inactive", unit
+        assert checks.show(host, unit, "FragmentPath") == "", unit
     assert host.run("pgrep -u murano").stdout.strip() == ""
     # The packaged forking unit stays masked, and the packages stay.
     assert checks.show(host, "murano-engine.service", "LoadState") == "masked"
