@@ -41,7 +41,11 @@ def test_scale_down_from_any_state(host):
     )
     host.run_expect([0], "systemctl daemon-reload")
     host.run("systemctl start murano-engine@8.service")
-    assert checks.show(host, "murano-engine@8.service", "ActiveState") == "failed"
+    # Type=simple counts as started before /bin/false has exited.
+    deadline = time.monotonic() + 60
+    while checks.show(host, "murano-engine@8.service", "ActiveState") != "failed":
+        assert time.monotonic() < deadline, "murano-engine@8 did not fail"
+        time.sleep(0.5)
     checks.wait_active(host, ["murano-engine@7.service"], timeout=120)
 
     keep = checks.pids(host, checks.units_for(3))
