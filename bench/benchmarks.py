@@ -166,7 +166,7 @@ class Session:
             steps=self.profile.recovery_steps,
         )
         tasks.start()
-        watch = self.deployment.kill_busy_worker(find_timeout=15, watch_timeout=15)
+        watch = self.deployment.kill_busy_worker(find_timeout=60, watch_timeout=60)
         record = tasks.join()[0]
         figures = {**self.label(), **watch}
         if "error" in watch:
