@@ -50,7 +50,7 @@ class Outcome(enum.Enum):
 
 @dataclasses.dataclass
 class Result:
-    """What a handler decided about one request."""
+    """Decision of a handler about one request."""
 
     outcome: Outcome
     reason: str = ""

@@ -46,7 +46,7 @@ class InstanceFilter(logging.Filter):
 def add_instance_filter(name, logger=None):
     """Add an InstanceFilter to every handler of logger (the root by default).
 
-    A filter on the handlers, not on the logger, also sees records that
+    A filter on the handlers, not on the logger, also receives records that
     propagate from Murano's and oslo's loggers.
     """
     logger = logging.getLogger() if logger is None else logger

@@ -24,7 +24,7 @@ def test_absent_removes_everything(host):
 
     assert checks.active_units(host) == []
     for unit in checks.instance_units(host):
-        # systemd may list a removed instance until it forgets it.
+        # systemd may list a removed instance until it unloads it.
         assert checks.show(host, unit, "LoadState") == "not-found", unit
     for path in UNIT_FILES + OTHER_PATHS:
         assert not host.file(path).exists, f"{path} is still there"
