@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench import benchmarks, designs, report
-from bench.host import Host, default_inventory, first_host
+from bench.host import Host, add_host_arguments, default_inventory, first_host
 
 PROJECT = Path(__file__).resolve().parents[1]
 LOG = logging.getLogger("bench")
@@ -31,17 +31,7 @@ def build_parser():
         action="store_true",
         help="run every benchmark once with small sizes (a test, not a measurement)",
     )
-    parser.add_argument(
-        "-i",
-        "--inventory",
-        type=Path,
-        help="Ansible inventory of the test host (default: the one ansible.cfg names)",
-    )
-    parser.add_argument(
-        "--host",
-        help="inventory host that runs the broker and the engines "
-        "(default: the first host of group murano_engines)",
-    )
+    add_host_arguments(parser)
     parser.add_argument(
         "--skip",
         action="append",
@@ -61,17 +51,6 @@ def build_parser():
         help="directory for the JSON report and the plot (default: bench/results)",
     )
     return parser
-
-
-def transport_url(host):
-    """Return the engines' transport URL from murano.conf on the host."""
-    for line in host.run(f"cat {designs.CONF}").splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "transport_url":
-            return value.strip()
-    raise SystemExit(
-        f"no transport_url in {designs.CONF} on {host.name}: converge site.yml first"
-    )
 
 
 def main(argv=None):
@@ -97,7 +76,7 @@ def main(argv=None):
     host = Host(inventory, host_name)
     partial_path = None
     try:
-        url = transport_url(host)
+        url = designs.transport_url(host)
         if "sessions" not in args.skip:
             deployment = designs.Deployment(host, urlsplit(url).port)
             try:

@@ -67,6 +67,17 @@ FORKING = Design(
 DESIGNS = {d.name: d for d in (OURS, FORKING, OURS_STOCK, OURS_ARENAS)}
 
 
+def transport_url(host):
+    """Return the engines' transport URL from murano.conf on the host."""
+    for line in host.run(f"cat {CONF}").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "transport_url":
+            return value.strip()
+    raise SystemExit(
+        f"no transport_url in {CONF} on {host.name}: converge site.yml first"
+    )
+
+
 def instance_units(count):
     return [f"{TEMPLATE}{i}.service" for i in range(1, count + 1)]
 

@@ -1,6 +1,7 @@
 """Remote commands on a test host over ssh, with Ansible's connection details."""
 
 import json
+import os
 import shlex
 import subprocess
 import tempfile
@@ -17,12 +18,11 @@ class Host:
     def __init__(self, inventory, name):
         self.inventory = inventory
         self.name = name
-        variables = inventory_host_vars(inventory, name)
-        self.address = variables.get("ansible_host", name)
-        self.port = int(variables.get("ansible_port", 22))
-        self.user = variables.get("ansible_user", "root")
-        self.key = variables.get("ansible_private_key_file")
-        self.variables = variables
+        details = connection_details(inventory, name)
+        self.address = details["host"]
+        self.port = int(details["port"])
+        self.user = details["user"]
+        self.key = details["key"] or None
         self._control_dir = tempfile.mkdtemp(prefix="bench-ssh-")
         self._start_master()
 
@@ -101,19 +101,52 @@ class Host:
         )
 
 
-def inventory_host_vars(inventory, name):
+# Ansible renders these, so a key path built with a lookup works as it does
+# for ansible-playbook.
+CONNECTION_TEMPLATE = (
+    "{{ {'host': ansible_host | default(inventory_hostname), "
+    "'port': ansible_port | default(22), "
+    "'user': ansible_user | default('root'), "
+    "'key': ansible_ssh_private_key_file "
+    "| default(ansible_private_key_file | default(''))} | to_json }}"
+)
+
+
+def connection_details(inventory, name):
+    """Return the host's ssh address, port, user and key as Ansible renders them."""
     completed = subprocess.run(
-        ["ansible-inventory", "-i", str(inventory), "--host", name],
+        [
+            "ansible",
+            "-i",
+            str(inventory),
+            name,
+            "-m",
+            "ansible.builtin.debug",
+            "-a",
+            f"msg={CONNECTION_TEMPLATE}",
+        ],
+        env={
+            **os.environ,
+            # Prints "HOST | SUCCESS => {...}" whatever ansible.cfg or
+            # the caller's environment chose.
+            "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal",
+            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+        },
         capture_output=True,
         text=True,
         check=False,
     )
-    if completed.returncode != 0:
+    _, _, output = completed.stdout.partition(" => ")
+    try:
+        return json.loads(json.loads(output)["msg"])
+    except (ValueError, KeyError, TypeError):
         raise RemoteError(
-            f"host {name} not found in inventory {inventory}: "
-            f"{completed.stderr.strip()}"
-        )
-    return json.loads(completed.stdout)
+            f"cannot read host {name} from inventory {inventory}: "
+            f"{(completed.stderr or completed.stdout).strip()[-2000:]}"
+        ) from None
 
 
 def first_host(inventory, group):
@@ -128,6 +161,21 @@ def first_host(inventory, group):
     if not hosts:
         raise RemoteError(f"inventory {inventory} has no host in group {group}")
     return hosts[0]
+
+
+def add_host_arguments(parser):
+    """Add the options that choose the test host: --inventory and --host."""
+    parser.add_argument(
+        "-i",
+        "--inventory",
+        type=Path,
+        help="Ansible inventory of the test host (default: the one ansible.cfg names)",
+    )
+    parser.add_argument(
+        "--host",
+        help="inventory host that runs the broker and the engines "
+        "(default: the first host of group murano_engines)",
+    )
 
 
 def default_inventory(project):

@@ -1,64 +1,69 @@
-"""Soak test: deploy many short tasks while instances are SIGKILLed.
+"""Soak test: short deployments while engine instances are SIGKILLed.
 
-It casts deploy tasks of the wait workload to the engines of one test host,
-as murano-api does, and every --kill-interval seconds kills the main process
-of one active murano-engine@ instance with SIGKILL over `scripts/testhost
-ssh`. At the end it counts tasks cast, results received, tasks lost (no
-result), duplicates (tasks with more than one result) and kills, and writes
-them as JSON under bench/results/.
+For each engine program, the runner and then Debian's stock murano-engine,
+it starts the same number of murano-engine@ instances on one converged test
+host, casts deploy tasks of the wait workload as murano-api does, and every
+--kill-interval seconds SIGKILLs the main process of one active instance.
+It then counts, per engine: tasks cast, tasks with a result, tasks the
+runner dead-lettered (kept in the dead-letter queue, not lost), tasks lost,
+tasks with more than one result, and kills. It prints the engines side by
+side, writes them as JSON under bench/results/, and leaves the host running
+what it ran before.
 
-The engine program (runner or stock) is whatever the host runs: switch it
-with the role's murano_engine_program and converge again. --table prints
-the saved runs side by side.
-
-    MURANO_TRANSPORT_URL=rabbit://... python3 bench/soak.py --testhost NAME
-    python3 bench/soak.py --table bench/results/soak-*.json
+    python -m bench.soak                  # 1,000 tasks per engine
+    python -m bench.soak --short          # 60 tasks and 3 kills per engine
+    python -m bench.soak --table bench/results/soak-*.json
 """
 
 import argparse
 import datetime
 import json
 import logging
-import os
-import subprocess
 import sys
 import threading
 import time
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from murano_engine_tools import submit, workloads
 from murano_engine_tools.results import ResultCollector
 from murano_engine_tools.summary import summarize
-from murano_engine_tools.transport_url import (
-    ConfigurationError,
-    transport_url_from_environment,
-)
+
+from bench import designs
+from bench.host import Host, add_host_arguments, default_inventory, first_host
 
 LOG = logging.getLogger("soak")
 
 PROJECT = Path(__file__).resolve().parents[1]
-TESTHOST = PROJECT / "scripts" / "testhost"
 RESULTS_DIR = PROJECT / "bench" / "results"
 
+ENGINES = {"runner": designs.OURS, "stock": designs.OURS_STOCK}
+TASKS_QUEUE = "tasks"
+DEAD_LETTER_QUEUE = "tasks.dead-letter"
+ENVIRONMENT_HEADER = "x-murano-environment-id"
+
+FULL_COUNT = 1000
 SHORT_COUNT = 60
 SHORT_KILLS = 3
 
 # Picks one active instance at random and SIGKILLs its main process. Prints
-# "UNIT PID", or exits 3 when no instance is active.
+# "UNIT PID", or nothing when no instance is active.
 KILL_SCRIPT = """
 unit=$(systemctl list-units --state=active --plain --no-legend \
     'murano-engine@*.service' | awk '{print $1}' | shuf -n 1)
-[ -n "$unit" ] || exit 3
+[ -n "$unit" ] || exit 0
 pid=$(systemctl show --value --property=MainPID "$unit")
-[ "$pid" -gt 0 ] || exit 3
+[ "$pid" -gt 0 ] || exit 0
 kill -KILL "$pid" && echo "$unit $pid"
 """
 
 TABLE_COLUMNS = [
     ("engine", "program", "{}"),
+    ("instances", "instances", "{}"),
     ("tasks cast", "cast", "{}"),
-    ("results", "results", "{}"),
+    ("with result", "done", "{}"),
+    ("dead-lettered", "dead_lettered", "{}"),
     ("lost", "lost", "{}"),
     ("duplicates", "duplicates", "{}"),
     ("kills", "kills", "{}"),
@@ -66,46 +71,19 @@ TABLE_COLUMNS = [
 ]
 
 
-def host_command(testhost, script, timeout=30):
-    """Run a shell script on the test host as root; return the CompletedProcess."""
-    return subprocess.run(
-        [str(TESTHOST), "ssh", testhost, script],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def engine_program(testhost):
-    """Return "runner" or "stock": the program murano-engine@1 runs."""
-    completed = host_command(
-        testhost, "systemctl show --value --property=ExecStart murano-engine@1"
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"cannot read murano-engine@1 on {testhost}: {completed.stderr.strip()}"
-        )
-    if "murano_engine_tools.runner" in completed.stdout:
-        return "runner"
-    if "/usr/bin/murano-engine" in completed.stdout:
-        return "stock"
-    return "unknown"
-
-
 class Killer(threading.Thread):
     """A thread that SIGKILLs one active instance every interval seconds."""
 
-    def __init__(self, testhost, interval, max_kills, clock=time.monotonic):
+    def __init__(self, host, interval, max_kills, clock=time.monotonic):
         super().__init__(name="killer", daemon=True)
-        self._testhost = testhost
+        self._host = host
         self._interval = interval
         self._max_kills = max_kills
         self._clock = clock
         self._stop_event = threading.Event()
         self.started_at = None
         self.kills = []
-        self.failures = 0
+        self.misses = 0
 
     def stop(self):
         self._stop_event.set()
@@ -115,15 +93,10 @@ class Killer(threading.Thread):
         while not self._stop_event.wait(self._interval):
             if self._max_kills is not None and len(self.kills) >= self._max_kills:
                 return
-            completed = host_command(self._testhost, KILL_SCRIPT)
-            fields = completed.stdout.split()
-            if completed.returncode != 0 or len(fields) != 2:
-                self.failures += 1
-                LOG.warning(
-                    "No instance killed (exit %d): %s",
-                    completed.returncode,
-                    completed.stderr.strip() or "no active instance",
-                )
+            fields = self._host.run(KILL_SCRIPT, check=False).split()
+            if len(fields) != 2:
+                self.misses += 1
+                LOG.info("No instance was active to kill")
                 continue
             at = self._clock() - self.started_at
             self.kills.append({"at": round(at, 3), "unit": fields[0], "pid": fields[1]})
@@ -141,12 +114,57 @@ def build_tasks(count, seconds):
     return submit.build_tasks(args)
 
 
+def amqp_url(transport_url):
+    """Return kombu's URL for a single-broker oslo.messaging transport URL."""
+    parts = urlsplit(transport_url)
+    if "," in parts.netloc:
+        raise SystemExit(
+            "transport_url in murano.conf names several brokers, and the soak "
+            "reads the queues of one: converge the engines with one broker"
+        )
+    return "amqp" + transport_url[len(parts.scheme) :]
+
+
+def take_dead_letters(url, task_ids):
+    """Remove this run's tasks from the dead-letter queue; return their ids.
+
+    Other messages in the queue are left there: they are fetched without an
+    acknowledgement and return to the queue when the channel closes.
+    """
+    import kombu
+
+    found = set()
+    with kombu.Connection(url) as connection:
+        channel = connection.channel()
+        try:
+            channel.queue_declare(DEAD_LETTER_QUEUE, passive=True)
+        except connection.channel_errors:
+            return found
+        while True:
+            message = channel.basic_get(DEAD_LETTER_QUEUE, no_ack=False)
+            if message is None:
+                break
+            task_id = (message.headers or {}).get(ENVIRONMENT_HEADER)
+            if task_id in task_ids:
+                found.add(task_id)
+                message.ack()
+    return found
+
+
+def purge_tasks(url):
+    """Empty the tasks queue, so one run's tasks do not reach the next."""
+    import kombu
+
+    with kombu.Connection(url) as connection:
+        return connection.channel().queue_purge(TASKS_QUEUE) or 0
+
+
 def cast_and_wait(transport, task_list, killer, options, clock=time.monotonic):
     """Cast every task, then wait for results; return (collector, wall seconds).
 
     The wait ends when every task has a result and options.grace seconds
     passed without a new result (late duplicates arrive then), or when no
-    result arrived for options.idle_timeout seconds: the rest are lost.
+    result arrived for options.idle_timeout seconds: the rest have none.
     The killer stops once every task has a result or no result arrived for
     options.kill_stop_idle seconds, so a run that lost tasks stops killing
     before it gives up on them.
@@ -167,10 +185,6 @@ def cast_and_wait(transport, task_list, killer, options, clock=time.monotonic):
     killer.start()
     try:
         for task in task_list:
-            if options.concurrency:
-                collector.wait_for(
-                    lambda c: c.outstanding < options.concurrency, options.timeout
-                )
             collector.add_cast(task["id"])
             client.cast({}, "handle_task", task=task)
 
@@ -206,15 +220,17 @@ def cast_and_wait(transport, task_list, killer, options, clock=time.monotonic):
     return collector, wall
 
 
-def figures(program, summary, killer):
+def figures(program, instances, summary, dead_lettered, kills):
     """Return the table row of one run."""
     return {
         "program": program,
+        "instances": instances,
         "cast": summary.cast,
-        "results": sum(summary.results_by_engine.values()),
-        "lost": summary.missing,
+        "done": summary.done,
+        "dead_lettered": dead_lettered,
+        "lost": summary.missing - dead_lettered,
         "duplicates": summary.duplicates,
-        "kills": len(killer.kills),
+        "kills": kills,
         "wall_seconds": summary.wall_seconds,
     }
 
@@ -232,52 +248,82 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def run_soak(options):
-    """Run one soak against options.testhost; return the JSON document."""
-    # eventlet 0.40 and later warn on import that eventlet is deprecated, and
-    # oslo.messaging imports it.
-    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+def soak_one(deployment, program, url, options):
+    """Run one engine's soak on the deployment; return its JSON document."""
     from murano_engine_tools import dispatch
 
-    url = transport_url_from_environment(os.environ)
-    program = engine_program(options.testhost)
-    transport = dispatch.open_transport(url, options.quorum_queues)
-    killer = Killer(options.testhost, options.kill_interval, options.max_kills)
-    started_at = datetime.datetime.now(datetime.UTC).isoformat()
+    kombu_url = amqp_url(url)
+    LOG.info("Starting %d %s instances", options.workers, program)
+    deployment.switch(ENGINES[program], options.workers)
+    purge_tasks(kombu_url)
+    killer = Killer(deployment.host, options.kill_interval, options.max_kills)
+    task_list = build_tasks(options.count, options.seconds)
     LOG.info(
-        "Casting %d tasks of %.2f s to the %s engines on %s, killing one "
-        "instance every %.1f s",
+        "Casting %d tasks of %.2f s to %d %s instances, killing one every %.1f s",
         options.count,
         options.seconds,
+        options.workers,
         program,
-        options.testhost,
         options.kill_interval,
     )
+    transport = dispatch.open_transport(url, options.quorum_queues)
     try:
-        collector, wall = cast_and_wait(
-            transport, build_tasks(options.count, options.seconds), killer, options
-        )
+        collector, wall = cast_and_wait(transport, task_list, killer, options)
     finally:
         transport.cleanup()
 
     records, stray = collector.snapshot()
     summary = summarize(records, stray, options.count, wall)
+    missing = {task_id for task_id, record in records.items() if not record.results}
+    dead_lettered = take_dead_letters(kombu_url, missing)
+    left = purge_tasks(kombu_url)
+    if left:
+        LOG.warning("%d tasks were still queued at the end and count as lost", left)
     return {
-        "started_at": started_at,
         "program": program,
-        "testhost": options.testhost,
+        "figures": figures(
+            program, options.workers, summary, len(dead_lettered), len(killer.kills)
+        ),
+        "kills": killer.kills,
+        "kill_misses": killer.misses,
+        "left_in_queue": left,
+        "summary": summary.to_dict(),
+    }
+
+
+def run_soak(options):
+    """Soak each engine in options.engines on one host; return the document."""
+    # eventlet 0.40 and later warn on import that eventlet is deprecated, and
+    # oslo.messaging imports it.
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    inventory = options.inventory or default_inventory(PROJECT)
+    host_name = options.host or first_host(inventory, "murano_engines")
+    document = {
+        "started_at": datetime.datetime.now(datetime.UTC).isoformat(),
+        "host": host_name,
         "parameters": {
             "count": options.count,
             "seconds": options.seconds,
+            "workers": options.workers,
             "kill_interval": options.kill_interval,
             "max_kills": options.max_kills,
-            "concurrency": options.concurrency,
         },
-        "figures": figures(program, summary, killer),
-        "kills": killer.kills,
-        "kill_failures": killer.failures,
-        "summary": summary.to_dict(),
+        "runs": [],
     }
+    host = Host(inventory, host_name)
+    try:
+        url = designs.transport_url(host)
+        deployment = designs.Deployment(host, urlsplit(url).port)
+        try:
+            for program in options.engines:
+                document["runs"].append(soak_one(deployment, program, url, options))
+        finally:
+            LOG.info("Restoring the converged engines")
+            deployment.restore()
+    finally:
+        host.close()
+    document["finished_at"] = datetime.datetime.now(datetime.UTC).isoformat()
+    return document
 
 
 def _positive_int(text):
@@ -294,19 +340,48 @@ def _positive_float(text):
     return value
 
 
+def _engine_list(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ENGINES]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"invalid engines {text!r}: use a comma-separated list of "
+            + " and ".join(ENGINES)
+        )
+    return names
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
+        prog="python -m bench.soak",
         description="Cast short deployments while SIGKILLing one engine instance "
-        "at a fixed interval, and count lost and duplicated tasks. Reads the "
-        "transport URL from MURANO_TRANSPORT_URL.",
+        "at a fixed interval, for the runner and for the stock engine, and "
+        "count lost and duplicated tasks. Needs a host converged with site.yml.",
     )
-    parser.add_argument("--testhost", help="test host name for scripts/testhost ssh")
+    add_host_arguments(parser)
+    parser.add_argument(
+        "--engines",
+        type=_engine_list,
+        default=list(ENGINES),
+        help="engines to soak, in order (default: runner,stock)",
+    )
     parser.add_argument(
         "--short",
         action="store_true",
-        help=f"quick check: {SHORT_COUNT} tasks and at most {SHORT_KILLS} kills",
+        help=f"a quick check: {SHORT_COUNT} tasks and at most {SHORT_KILLS} kills "
+        "per engine",
     )
-    parser.add_argument("--count", type=_positive_int, default=1000)
+    parser.add_argument(
+        "--count",
+        type=_positive_int,
+        help=f"tasks per engine (default {FULL_COUNT}, {SHORT_COUNT} with --short)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=4,
+        help="murano-engine@ instances per engine (default 4)",
+    )
     parser.add_argument(
         "--seconds",
         type=float,
@@ -323,15 +398,10 @@ def build_parser():
         "--max-kills", type=_positive_int, help="stop killing after this many kills"
     )
     parser.add_argument(
-        "--concurrency",
-        type=_positive_int,
-        help="max tasks cast and still without a result (default: cast all)",
-    )
-    parser.add_argument(
         "--idle-timeout",
         type=_positive_float,
         default=60.0,
-        help="seconds without a new result after which the remaining tasks "
+        help="seconds without a new result after which the tasks without one "
         "count as lost (default 60)",
     )
     parser.add_argument(
@@ -351,7 +421,7 @@ def build_parser():
         "--timeout",
         type=_positive_float,
         default=3600.0,
-        help="overall limit in seconds (default 3600)",
+        help="limit in seconds for each engine's run (default 3600)",
     )
     parser.add_argument(
         "--quorum-queues",
@@ -362,7 +432,7 @@ def build_parser():
     parser.add_argument(
         "--json",
         metavar="FILE",
-        help="where to write the run (default bench/results/soak-PROGRAM-TIME.json)",
+        help="where to write the runs (default bench/results/soak-TIME.json)",
     )
     parser.add_argument(
         "--table",
@@ -375,36 +445,29 @@ def build_parser():
 
 def main(argv=None):
     options = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="soak: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s soak: %(message)s")
     logging.getLogger("amqp").setLevel(logging.ERROR)
 
     if options.table:
-        rows = [json.loads(Path(p).read_text())["figures"] for p in options.table]
+        rows = [
+            run["figures"]
+            for path in options.table
+            for run in json.loads(Path(path).read_text())["runs"]
+        ]
         print(format_table(rows))
         return 0
-    if not options.testhost:
-        print("soak: error: --testhost is required for a run", file=sys.stderr)
-        return 2
-    if options.short:
-        options.count = SHORT_COUNT
-        options.max_kills = options.max_kills or SHORT_KILLS
+    if options.count is None:
+        options.count = SHORT_COUNT if options.short else FULL_COUNT
+    if options.short and options.max_kills is None:
+        options.max_kills = SHORT_KILLS
 
-    try:
-        document = run_soak(options)
-    except ConfigurationError as error:
-        print(f"soak: error: {error}", file=sys.stderr)
-        return 2
-
+    document = run_soak(options)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = (
-        Path(options.json)
-        if options.json
-        else RESULTS_DIR / f"soak-{document['program']}-{stamp}.json"
-    )
+    path = Path(options.json) if options.json else RESULTS_DIR / f"soak-{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n")
-    print(format_table([document["figures"]]))
-    print(f"soak: wrote {path}", file=sys.stderr)
+    print(format_table([run["figures"] for run in document["runs"]]))
+    print(f"wrote {path}")
     return 0
 
 

@@ -375,7 +375,8 @@ class TaskConsumer:
 
         # NOTE: the count cannot tell a task that stops engines from one that
         # was in hand when engines stopped for another reason, so frequent
-        # outside kills (one every 2 s in bench/soak.py) dead-letter sound tasks.
+        # outside kills (one every 2 s in bench/soak.py) can dead-letter sound
+        # tasks.
         count = delivery_count(message)
         limit = options.max_redeliveries
         if limit and count is not None and count > limit:

@@ -13,24 +13,24 @@ testinfra_hosts = ["ansible://mbench"]
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).parents[3]))
 
 
-def run_short_bench(results_dir):
+def run_bench_module(module, *arguments, timeout=600):
+    """Run ``python -m module --short`` against mbench; print and return it."""
     completed = subprocess.run(
         [
             sys.executable,
             "-m",
-            "bench",
+            module,
             "--short",
             "--inventory",
             os.environ["MOLECULE_INVENTORY_FILE"],
             "--host",
             "mbench",
-            "--results-dir",
-            str(results_dir),
+            *arguments,
         ],
         cwd=PROJECT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         check=False,
     )
     print(completed.stdout)
@@ -39,7 +39,7 @@ def run_short_bench(results_dir):
 
 
 def test_short_bench(host, tmp_path):
-    completed = run_short_bench(tmp_path)
+    completed = run_bench_module("bench", "--results-dir", str(tmp_path))
     assert completed.returncode == 0, completed.stderr[-3000:]
 
     reports = list(tmp_path.glob("bench-short-*.json"))
@@ -67,6 +67,28 @@ def test_short_bench(host, tmp_path):
     assert report["start"], "no start times"
     assert sum(report["converge"]["no_change"]["changed"].values()) == 0
     assert report["targets"], "no target was checked"
+
+
+def test_short_soak_both_engines(host, tmp_path):
+    # 60 tasks per engine while 3 of 4 instances are SIGKILLed.
+    output = tmp_path / "soak.json"
+    completed = run_bench_module("bench.soak", "--json", str(output), timeout=900)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    rows = {
+        run["program"]: run["figures"] for run in json.loads(output.read_text())["runs"]
+    }
+    assert set(rows) == {"runner", "stock"}
+    for row in rows.values():
+        assert row["cast"] == 60, row
+        assert row["kills"] == 3, row
+        assert row["done"] + row["dead_lettered"] + row["lost"] == 60, row
+    runner = rows["runner"]
+    assert runner["lost"] == 0, runner
+    assert runner["dead_lettered"] == 0, runner
+    # A kill can cut at most max_in_flight (4) tasks short.
+    assert runner["duplicates"] <= 3 * 4, runner
+    assert "runner" in completed.stdout
+    assert "stock" in completed.stdout
 
 
 def test_converged_state_restored(host):
