@@ -109,11 +109,13 @@ class Deployment:
         return instance_units(self.workers)
 
     def stop_all(self):
-        active = self.active_instances()
-        commands = [f"systemctl stop {PACKAGED_UNIT}"]
-        if active:
-            commands.append("systemctl stop " + " ".join(active))
-        self.host.run(" && ".join(commands), timeout=START_TIMEOUT)
+        # The pattern matches every loaded instance, so it also stops one
+        # that a kill left waiting for its automatic restart, which is not
+        # active and would come back after the stop.
+        self.host.run(
+            f"systemctl stop {PACKAGED_UNIT} '{TEMPLATE}*.service'",
+            timeout=START_TIMEOUT,
+        )
 
     def configure(self, design, workers):
         """Write the runtime drop-ins of ``design`` without starting anything."""
