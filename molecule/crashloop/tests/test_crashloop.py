@@ -25,6 +25,8 @@ def test_exiting_engine_is_retried_for_a_minute(host):
     assert result.returncode != 0, (
         "the play should report instances that never became ready"
     )
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "did not report READY within murano_engine_ready_timeout (20 s)" in output
     restarts_before = {
         unit: int(checks.show(host, unit, "NRestarts")) for unit in UNITS
     }

@@ -64,6 +64,19 @@ BAD_VALUES = [
         {"murano_engine_runner_dir": "/usr/lib/murano tools/"},
         ['murano_engine_runner_dir is "/usr/lib/murano tools/"'],
     ),
+    (
+        {"murano_engine_runner_dir": "/tmp"},
+        ['murano_engine_runner_dir is "/tmp"', "not under /tmp"],
+    ),
+    # Checked on the converged host in the validate play, before the broker
+    # play could change the engines' password.
+    (
+        {
+            "murano_engine_config": {"DEFAULT": {"debug": "maybe"}},
+            "rabbitmq_murano_password": "Another-valid-password-0123456789",
+        },
+        ["murano.conf was rejected", "debug"],
+    ),
     ({"rabbitmq_amqp_port": 0}, ["rabbitmq_amqp_port is 0;", "from 1 to 65535"]),
     (
         {"rabbitmq_amqp_port": 70000},
