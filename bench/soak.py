@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from murano_engine_tools import submit, workloads
 from murano_engine_tools.results import ResultCollector
 from murano_engine_tools.summary import summarize
+from murano_engine_tools.transport_url import kombu_url
 
 from bench import designs
 from bench.host import Host, add_host_arguments, default_inventory, first_host
@@ -114,17 +115,6 @@ def build_tasks(count, seconds):
     return submit.build_tasks(args)
 
 
-def amqp_url(transport_url):
-    """Return kombu's URL for a single-broker oslo.messaging transport URL."""
-    parts = urlsplit(transport_url)
-    if "," in parts.netloc:
-        raise SystemExit(
-            "transport_url in murano.conf names several brokers, and the soak "
-            "reads the queues of one: converge the engines with one broker"
-        )
-    return "amqp" + transport_url[len(parts.scheme) :]
-
-
 def take_dead_letters(url, task_ids):
     """Remove this run's tasks from the dead-letter queue; return their ids.
 
@@ -174,7 +164,7 @@ def cast_and_wait(transport, task_list, killer, options, clock=time.monotonic):
 
     dispatch.check_broker(transport)
     collector = ResultCollector(clock=clock)
-    server = dispatch.start_result_server(transport, collector)
+    server = dispatch.start_result_server(transport, collector, options.server_name)
     client = oslo_messaging.get_rpc_client(
         transport,
         oslo_messaging.Target(exchange=dispatch.EXCHANGE, topic=dispatch.TASKS_TOPIC),
@@ -252,10 +242,10 @@ def soak_one(deployment, program, url, options):
     """Run one engine's soak on the deployment; return its JSON document."""
     from murano_engine_tools import dispatch
 
-    kombu_url = amqp_url(url)
+    broker_url = kombu_url(url)
     LOG.info("Starting %d %s instances", options.workers, program)
     deployment.switch(ENGINES[program], options.workers)
-    purge_tasks(kombu_url)
+    purge_tasks(broker_url)
     killer = Killer(deployment.host, options.kill_interval, options.max_kills)
     task_list = build_tasks(options.count, options.seconds)
     LOG.info(
@@ -267,16 +257,18 @@ def soak_one(deployment, program, url, options):
         options.kill_interval,
     )
     transport = dispatch.open_transport(url, options.quorum_queues)
+    options.server_name = dispatch.new_server_name()
     try:
         collector, wall = cast_and_wait(transport, task_list, killer, options)
     finally:
         transport.cleanup()
+        dispatch.delete_result_queue(url, options.server_name)
 
     records, stray = collector.snapshot()
     summary = summarize(records, stray, options.count, wall)
     missing = {task_id for task_id, record in records.items() if not record.results}
-    dead_lettered = take_dead_letters(kombu_url, missing)
-    left = purge_tasks(kombu_url)
+    dead_lettered = take_dead_letters(broker_url, missing)
+    left = purge_tasks(broker_url)
     if left:
         LOG.warning("%d tasks were still queued at the end and count as lost", left)
     return {

@@ -22,6 +22,7 @@ from murano_engine_tools.results import ResultCollector, ResultEndpoint
 from murano_engine_tools.transport_url import (
     TRANSPORT_URL_VARIABLE,
     ConfigurationError,
+    kombu_url,
     mask_url,
 )
 
@@ -108,14 +109,24 @@ def open_transport(url, quorum_queues=True):
         os.unlink(stream.name)
     try:
         return oslo_messaging.get_rpc_transport(cfg.CONF, url=url)
-    except (oslo_messaging.InvalidTransportURL, oslo_messaging.DriverLoadFailure) as e:
+    except (
+        oslo_messaging.InvalidTransportURL,
+        oslo_messaging.DriverLoadFailure,
+        # oslo.utils raises it for a port that is not a number.
+        ValueError,
+    ) as e:
         raise ConfigurationError(
             f"invalid transport URL {mask_url(url)} in {TRANSPORT_URL_VARIABLE}: "
             f"{type(e).__name__}. Use rabbit://USER:PASSWORD@HOST:PORT//VHOST"
         ) from e
 
 
-def start_result_server(transport, collector):
+def new_server_name():
+    """Return a result server name for one run, unique on the broker."""
+    return f"murano-engine-submit-{uuid.uuid4()}"
+
+
+def start_result_server(transport, collector, server_name=None):
     """Start and return an RPC server that records results in ``collector``.
 
     NOTE: every server on the ``results`` topic of one vhost shares a queue,
@@ -125,7 +136,7 @@ def start_result_server(transport, collector):
     target = oslo_messaging.Target(
         exchange=EXCHANGE,
         topic=RESULTS_TOPIC,
-        server=f"murano-engine-submit-{uuid.uuid4()}",
+        server=server_name or new_server_name(),
     )
     server = oslo_messaging.get_rpc_server(
         transport,
@@ -142,6 +153,34 @@ def stop_result_server(server):
     server.stop()
     server.wait()
     LOG.info("Stopped result server")
+
+
+def delete_result_queue(url, server_name):
+    """Delete the result server's own queue, results.<server_name>.
+
+    With quorum queues oslo.messaging declares that queue durable, so the
+    broker keeps it, unused, after the run. A failure is logged, not raised,
+    because the run's results are already in.
+    """
+    import kombu
+
+    broker_url = kombu_url(url)
+    if broker_url is None:
+        return
+    queue = f"{RESULTS_TOPIC}.{server_name}"
+    try:
+        with kombu.Connection(broker_url, connect_timeout=10) as connection:
+            connection.channel().queue_delete(queue, if_unused=True)
+    except (*BROKER_ERRORS, OSError) as e:
+        LOG.warning(
+            "Failed to delete queue %s on %s: %s: %s",
+            queue,
+            mask_url(url),
+            type(e).__name__,
+            e,
+        )
+        return
+    LOG.info("Deleted queue %s", queue)
 
 
 def _slot_free(concurrency):
@@ -169,19 +208,26 @@ def _wait_with_progress(collector, predicate, deadline, progress, clock):
 
 
 def cast_and_collect(
-    transport, tasks, concurrency, timeout, progress, clock=time.monotonic
+    transport,
+    tasks,
+    concurrency,
+    timeout,
+    progress,
+    clock=time.monotonic,
+    server_name=None,
 ):
     """Cast ``tasks`` and collect results until every task has one or time runs out.
 
     ``concurrency`` limits the tasks cast and still without a result (None
     for no limit). ``timeout`` is the overall limit in seconds, counted from the
-    first cast. Returns the collector and the wall time in seconds.
+    first cast. ``server_name`` names the result server (default: a new
+    name). Returns the collector and the wall time in seconds.
     Raises BrokerError when the broker rejects or cannot take a cast.
     """
     check_broker(transport)
     collector = ResultCollector(clock=clock)
     try:
-        server = start_result_server(transport, collector)
+        server = start_result_server(transport, collector, server_name)
     except BROKER_ERRORS as e:
         raise BrokerError(f"result server failed: {type(e).__name__}: {e}") from e
 

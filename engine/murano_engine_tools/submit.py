@@ -229,9 +229,15 @@ def main(argv=None):
         file=sys.stderr,
     )
     progress = Progress(args.count, sys.stderr, sys.stderr.isatty())
+    server_name = dispatch.new_server_name()
     try:
         collector, wall_seconds = dispatch.cast_and_collect(
-            rpc_transport, build_tasks(args), args.concurrency, args.timeout, progress
+            rpc_transport,
+            build_tasks(args),
+            args.concurrency,
+            args.timeout,
+            progress,
+            server_name=server_name,
         )
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted, no summary written", file=sys.stderr)
@@ -247,6 +253,7 @@ def main(argv=None):
         return 1
     finally:
         rpc_transport.cleanup()
+        dispatch.delete_result_queue(url, server_name)
 
     records, stray = collector.snapshot()
     summary = summarize(records, stray, args.count, wall_seconds)

@@ -110,6 +110,17 @@ def test_main_invalid_url_is_masked(monkeypatch, capsys):
     assert "u:***@h" in err
 
 
+def test_main_port_not_a_number_rejected(monkeypatch, capsys):
+    monkeypatch.setenv(TRANSPORT_URL_VARIABLE, "rabbit://u:topsecret@h:notaport//")
+
+    status = submit.main(["--count", "1"])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "invalid transport URL" in err
+    assert "topsecret" not in err
+
+
 def test_write_json(tmp_path):
     args = parse("--count", "2")
     summary = summarize({}, 0, 2, 1.0)

@@ -3,6 +3,7 @@ import pytest
 from murano_engine_tools.transport_url import (
     TRANSPORT_URL_VARIABLE,
     ConfigurationError,
+    kombu_url,
     mask_url,
     transport_url_from_environment,
 )
@@ -36,6 +37,12 @@ def test_mask_url_hides_password_with_colon():
     assert "ss" not in masked
 
 
+def test_mask_url_hides_password_with_at_sign():
+    masked = mask_url("rabbit://murano:Se@Cr/Et@127.0.0.1:5672//murano")
+
+    assert masked == "rabbit://murano:***@127.0.0.1:5672//murano"
+
+
 def test_url_read_from_environment():
     environ = {TRANSPORT_URL_VARIABLE: " rabbit://u:p@h// "}
 
@@ -46,3 +53,22 @@ def test_url_read_from_environment():
 def test_missing_url_names_variable(environ):
     with pytest.raises(ConfigurationError, match=TRANSPORT_URL_VARIABLE):
         transport_url_from_environment(environ)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "rabbit://murano:s3cret@127.0.0.1:5672//murano",
+            "amqp://murano:s3cret@127.0.0.1:5672//murano",
+        ),
+        (
+            "rabbit://a:p1@h1:5672,b:p2@h2:5672/",
+            "amqp://a:p1@h1:5672/;amqp://b:p2@h2:5672/",
+        ),
+        ("kombu+memory:////", None),
+        ("rabbit:///", None),
+    ],
+)
+def test_kombu_url(url, expected):
+    assert kombu_url(url) == expected

@@ -103,6 +103,16 @@ def test_sixty_deployments_all_answered(host):
         assert by_engine.get(label, 0) > 0, f"instance {index} did no task: {by_engine}"
 
 
+def test_submit_deletes_its_result_queue(host):
+    queues = checks.rabbitmqctl_json(host, "list_queues", "-p", checks.VHOST, "name")
+    left = [
+        q["name"]
+        for q in queues
+        if q["name"].startswith("results.murano-engine-submit-")
+    ]
+    assert left == []
+
+
 def test_killed_instance_restarts_ready(host):
     unit = UNITS[0]
     old_pid = checks.main_pid(host, unit)
