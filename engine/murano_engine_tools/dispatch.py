@@ -170,7 +170,9 @@ def delete_result_queue(url, server_name):
     queue = f"{RESULTS_TOPIC}.{server_name}"
     try:
         with kombu.Connection(broker_url, connect_timeout=10) as connection:
-            connection.channel().queue_delete(queue, if_unused=True)
+            # RabbitMQ 3.10 answers if-unused on a quorum queue with
+            # NOT_IMPLEMENTED, and the server stopped consuming before this.
+            connection.channel().queue_delete(queue)
     except (*BROKER_ERRORS, OSError) as e:
         LOG.warning(
             "Failed to delete queue %s on %s: %s: %s",
