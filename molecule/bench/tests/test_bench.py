@@ -93,8 +93,13 @@ def test_short_soak_both_engines(host, tmp_path):
 
 def test_converged_state_restored(host):
     units = checks.instance_units(host)
-    assert sorted(units) == checks.units_for(2)
-    assert set(units.values()) == {"active"}
+    active = sorted(unit for unit, state in units.items() if state == "active")
+    assert active == checks.units_for(2)
+    # systemd may keep a stopped instance loaded while the target that
+    # lists it is loaded, so the extra instances need only be stopped.
+    for unit, state in units.items():
+        if unit not in active:
+            assert state == "inactive", f"{unit} is {state}"
     assert host.run("systemctl is-enabled murano-engine.service").stdout.strip() == (
         "masked"
     )
