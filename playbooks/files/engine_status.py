@@ -236,6 +236,8 @@ def slice_lines(status):
         lines.append(
             "memory is the total Pss of the processes, as the cgroup reports none"
         )
+    if status["tasks"] is None:
+        lines.append("the cgroup reports no task count, so slice tasks is -")
     return lines
 
 

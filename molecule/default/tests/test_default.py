@@ -113,6 +113,18 @@ def test_submit_deletes_its_result_queue(host):
     assert left == []
 
 
+def test_status_playbook_lists_everything(host):
+    result = checks.run_playbook("playbooks/status.yml", timeout=300)
+    output = result.stdout
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "changed=0" in output
+    for unit in UNITS:
+        assert unit in output, f"{unit} missing from the status"
+    assert "murano-engine.slice active" in output
+    assert "slice tasks" in output
+    assert "tasks.dead-letter" in output
+
+
 def test_killed_instance_restarts_ready(host):
     unit = UNITS[0]
     old_pid = checks.main_pid(host, unit)
