@@ -64,6 +64,14 @@ def unit_pids(unit, parents=None):
     return descendants(main, parents) if main else []
 
 
+def connected_pids(arguments):
+    """Return the processes of the units that hold an AMQP connection."""
+    pids = []
+    for unit in arguments["units"]:
+        pids += unit_pids(unit)
+    return amqp_connected_pids(pids, arguments["port"])
+
+
 def smaps_rollup(pid):
     """Return {"pss_kb", "rss_kb"} of one process from /proc/PID/smaps_rollup."""
     figures = {}
@@ -132,10 +140,7 @@ def wait_connected(arguments):
     started = time.time()
     deadline = started + arguments["timeout"]
     while time.time() < deadline:
-        pids = []
-        for unit in arguments["units"]:
-            pids += unit_pids(unit)
-        connected = amqp_connected_pids(pids, arguments["port"])
+        connected = connected_pids(arguments)
         if len(connected) >= arguments["count"]:
             return {"connected": sorted(connected), "seconds": time.time() - started}
         time.sleep(0.1)
@@ -154,13 +159,10 @@ def timed_start(arguments):
     deadline = started + arguments["timeout"]
     connected_at = None
     while time.time() < deadline:
-        pids = []
-        for unit in arguments["units"]:
-            pids += unit_pids(unit)
         # With engine_workers = 1 oslo.service runs the engine in its main
         # process, and with more it forks workers and the main process
         # only watches them, so every connected process is a worker.
-        connected = amqp_connected_pids(pids, arguments["port"])
+        connected = connected_pids(arguments)
         if len(connected) >= arguments["count"]:
             connected_at = time.time() - started
             break

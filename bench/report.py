@@ -43,6 +43,11 @@ def _target(name, value, limit, met):
     return {"target": name, "value": value, "limit": limit, "met": met}
 
 
+def _worst(seconds):
+    """Return the max of the timings, or None when one of them is missing."""
+    return None if None in seconds else max(seconds)
+
+
 def check_targets(report):
     """Compare the figures with the project's targets; missing figures fail."""
     targets = []
@@ -69,7 +74,7 @@ def check_targets(report):
     ]
     if recoveries:
         done = [r["held_done_seconds"] for r in recoveries]
-        worst_done = None if None in done else max(done)
+        worst_done = _worst(done)
         targets.append(
             _target(
                 "ours: held deployment done elsewhere (worst, s)",
@@ -79,7 +84,7 @@ def check_targets(report):
             )
         )
         ready = [r["ready_seconds"] for r in recoveries]
-        worst_ready = None if None in ready else max(ready)
+        worst_ready = _worst(ready)
         targets.append(
             _target(
                 "ours: killed instance READY again (worst, s)",
