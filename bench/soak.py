@@ -116,7 +116,7 @@ def build_tasks(count, seconds):
 
 
 def take_dead_letters(url, task_ids):
-    """Remove this run's tasks from the dead-letter queue; return their ids.
+    """Remove this run's tasks from the dead-letter queue and return their ids.
 
     Other messages in the queue are left there: they are fetched without an
     acknowledgement and return to the queue when the channel closes.
@@ -239,7 +239,7 @@ def format_table(rows):
 
 
 def soak_one(deployment, program, url, options):
-    """Run one engine's soak on the deployment; return its JSON document."""
+    """Run one engine's soak on the deployment and return its JSON document."""
     from murano_engine_tools import dispatch
 
     broker_url = kombu_url(url)
@@ -284,7 +284,7 @@ def soak_one(deployment, program, url, options):
 
 
 def run_soak(options):
-    """Soak each engine in options.engines on one host; return the document."""
+    """Soak each engine in options.engines on one host and return the document."""
     # eventlet 0.40 and later warn on import that eventlet is deprecated, and
     # oslo.messaging imports it.
     warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")

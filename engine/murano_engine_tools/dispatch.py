@@ -170,8 +170,8 @@ def delete_result_queue(url, server_name):
     queue = f"{RESULTS_TOPIC}.{server_name}"
     try:
         with kombu.Connection(broker_url, connect_timeout=10) as connection:
-            # RabbitMQ 3.10 answers if-unused on a quorum queue with
-            # NOT_IMPLEMENTED, and the server stopped consuming before this.
+            # RabbitMQ 3.10 rejects if-unused on a quorum queue with
+            # NOT_IMPLEMENTED. The server stopped consuming before this.
             connection.channel().queue_delete(queue)
     except (*BROKER_ERRORS, OSError) as e:
         LOG.warning(

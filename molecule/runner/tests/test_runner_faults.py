@@ -115,12 +115,12 @@ def started_on(host, since, environment_id, timeout=60):
 
 
 def take_dead_letters(count=0, timeout=60):
-    """Remove messages from the dead-letter queue; return their headers.
+    """Remove messages from the dead-letter queue and return their headers.
 
     Takes what is there, waiting up to timeout seconds until there are at
-    least count. The queue is read with basic_get, not counted with
-    rabbitmqctl: a quorum queue's message count is a metric updated every
-    few seconds, so it can still show messages that were taken.
+    least count. It reads the queue with basic_get and does not count it
+    with rabbitmqctl. A quorum queue's message count is a metric updated
+    every few seconds, so it can still show messages that were taken.
     """
     headers = []
     deadline = time.monotonic() + timeout
